@@ -1,0 +1,5 @@
+"""``python -m toolkit``: the same command line as ``toolkit``."""
+
+from toolkit.cli import main
+
+raise SystemExit(main())
