@@ -40,7 +40,9 @@ def browser():
     path = chromium_path()
     if path is None:
         if os.environ.get("CI"):
-            pytest.fail("Chromium is missing in CI: `make test` should have installed Debian's chromium")
+            pytest.fail(
+                "Chromium is missing in CI: `make test` should have installed Debian's chromium"
+            )
         pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
     sync_api = pytest.importorskip("playwright.sync_api")
     with sync_api.sync_playwright() as pw:

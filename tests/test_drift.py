@@ -36,10 +36,14 @@ def test_match_segments_is_a_permutation():
 
 def test_relabelled_segments_are_matched_and_users_stay(tmp_path, rng):
     users, labels = _users(rng)
-    prev = _write_run(tmp_path / "run1", users, pd.DataFrame({"user_id": users.user_id, "segment": labels}))
+    prev = _write_run(
+        tmp_path / "run1", users, pd.DataFrame({"user_id": users.user_id, "segment": labels})
+    )
     relabel = {1: 2, 2: 3, 3: 1}
     cur_labels = np.array([relabel[s] for s in labels])
-    cur = _write_run(tmp_path / "run2", users, pd.DataFrame({"user_id": users.user_id, "segment": cur_labels}))
+    cur = _write_run(
+        tmp_path / "run2", users, pd.DataFrame({"user_id": users.user_id, "segment": cur_labels})
+    )
     drift = compare_runs(prev, cur)
     assert drift["stayed_share"] == 1.0
     assert drift["common_users"] == len(users)
@@ -50,10 +54,20 @@ def test_relabelled_segments_are_matched_and_users_stay(tmp_path, rng):
 
 def test_moved_users_and_vanished_segment_are_reported(tmp_path, rng):
     users, labels = _users(rng)
-    prev = _write_run(tmp_path / "run1", users, pd.DataFrame({"user_id": users.user_id, "segment": labels}))
+    prev = _write_run(
+        tmp_path / "run1", users, pd.DataFrame({"user_id": users.user_id, "segment": labels})
+    )
     merged = np.where(labels == 3, 1, labels)  # segment 3 merged into 1
-    cur = _write_run(tmp_path / "run2", users, pd.DataFrame({"user_id": users.user_id, "segment": merged}))
+    cur = _write_run(
+        tmp_path / "run2", users, pd.DataFrame({"user_id": users.user_id, "segment": merged})
+    )
     drift = compare_runs(prev, cur)
     assert len(drift["vanished"]) == 1
     assert np.isclose(drift["stayed_share"], 2 / 3, atol=0.01)
-    assert set(drift["table"].columns) >= {"segment", "previous_segment", "size", "size_change", "stayed_share"}
+    assert set(drift["table"].columns) >= {
+        "segment",
+        "previous_segment",
+        "size",
+        "size_change",
+        "stayed_share",
+    }

@@ -19,12 +19,18 @@ def _notebook(path, *sources):
     params = nbformat.v4.new_code_cell('config = ""\nrun_dir = ""')
     params.metadata["tags"] = ["parameters"]
     nb.cells = [params] + [nbformat.v4.new_code_cell(s) for s in sources]
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
     nbformat.write(nb, path)
     return path
 
 
-COMPLETE = "from toolkit.runs import mark_notebook_complete\nmark_notebook_complete(run_dir, 'guard')"
+COMPLETE = (
+    "from toolkit.runs import mark_notebook_complete\nmark_notebook_complete(run_dir, 'guard')"
+)
 
 
 @pytest.fixture

@@ -97,7 +97,11 @@ def test_good_runs_produce_the_run_folder_contract(two_runs):
         assert f"{stem}.ipynb" in present and f"{stem}.html" in present
     record = json.loads((second.run_dir / "run.json").read_text())
     assert record["outcome"] == "ok"
-    assert [nb["notebook"] for nb in record["notebooks"]] == ["01-explore", "02-segments", "03-personas"]
+    assert [nb["notebook"] for nb in record["notebooks"]] == [
+        "01-explore",
+        "02-segments",
+        "03-personas",
+    ]
     assert all(nb["seconds"] > 0 for nb in record["notebooks"])
     assert record["versions"]["pandas"] == pd.__version__
     assert runs.latest_run(second.run_dir.parent) == second.run_dir
@@ -109,8 +113,21 @@ def test_executed_notebooks_carry_injected_parameters_and_no_errors(two_runs):
         nb = nbformat.read(second.run_dir / f"{stem}.ipynb", as_version=4)
         tags = [tag for cell in nb.cells for tag in cell.metadata.get("tags", [])]
         assert "injected-parameters" in tags
-        errors = [o for c in nb.cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
+        errors = [
+            o for c in nb.cells for o in c.get("outputs", []) if o.get("output_type") == "error"
+        ]
         assert errors == []
+        stderr = [
+            o for c in nb.cells for o in c.get("outputs", []) if o.get("name") == "stderr"
+        ]
+        assert stderr == [], f"{stem} shows stderr output (warnings belong in notes)"
+        charts = [
+            o for c in nb.cells for o in c.get("outputs", []) if "image/png" in o.get("data", {})
+        ]
+        assert len(charts) >= MIN_CHARTS[stem], f"{stem} shows {len(charts)} charts"
+
+
+MIN_CHARTS = {"01-explore": 3, "02-segments": 7, "03-personas": 0}
 
 
 def test_segments_table_has_ids_segments_and_confidence(two_runs):
@@ -146,7 +163,10 @@ def test_reports_hold_no_personal_data(two_runs, shop):
     _, second = two_runs
     users = pd.read_csv(shop.parent / "users.csv", dtype=str)
     emails = set(users["email"])
-    for path in list(second.run_dir.glob("*.html")) + [second.run_dir / "personas.json", second.run_dir / "personas.md"]:
+    for path in list(second.run_dir.glob("*.html")) + [
+        second.run_dir / "personas.json",
+        second.run_dir / "personas.md",
+    ]:
         text = path.read_text(encoding="utf-8")
         leaked = [e for e in list(emails)[:500] if e in text]
         assert leaked == [], f"{path.name} leaks {leaked[:3]}"
@@ -196,13 +216,20 @@ def test_report_pages_render_offline_in_chromium(two_runs, browser):
 
     _, second = two_runs
     pages = sorted(second.run_dir.glob("*.html"))
-    assert {p.name for p in pages} >= {"index.html", "01-explore.html", "02-segments.html", "03-personas.html", "personas.html"}
+    assert {p.name for p in pages} >= {
+        "index.html",
+        "01-explore.html",
+        "02-segments.html",
+        "03-personas.html",
+        "personas.html",
+    }
     for html in pages:
         page = browser.new_page(viewport={"width": 1200, "height": 900})
         watch = PageWatch(page, allowed_prefixes=("file://", "data:"))
         page.goto(html.as_uri(), wait_until="load")
         broken = page.evaluate(
-            "Array.from(document.images).filter(i => !(i.complete && i.naturalWidth > 0)).map(i => i.src.slice(0, 60))"
+            "Array.from(document.images)"
+            ".filter(i => !(i.complete && i.naturalWidth > 0)).map(i => i.src.slice(0, 60))"
         )
         n_images = page.evaluate("document.images.length")
         screenshot(page, f"report-{html.stem}")

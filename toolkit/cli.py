@@ -29,7 +29,9 @@ def _build_parser() -> argparse.ArgumentParser:
 
     rep = sub.add_parser("report", help="run the notebook templates and publish an HTML report")
     rep.add_argument("config", help="report config (YAML), e.g. data-samples/shop/report.yaml")
-    rep.add_argument("--out", help="folder receiving the run folder (default: the config's output)")
+    rep.add_argument(
+        "--out", help="folder receiving the run folder (default: the config's output)"
+    )
     rep.add_argument(
         "-p",
         "--parameter",
@@ -40,7 +42,9 @@ def _build_parser() -> argparse.ArgumentParser:
         help="override a notebook parameter (repeatable)",
     )
     rep.add_argument("--show-code", action="store_true", help="keep code cells in the HTML")
-    rep.add_argument("--timeout", type=float, help="seconds one notebook may run (default: config)")
+    rep.add_argument(
+        "--timeout", type=float, help="seconds one notebook may run (default: config)"
+    )
 
     smp = sub.add_parser("sample", help="write the seeded sample audience")
     smp.add_argument("out_dir", help="folder to write users.csv, events.parquet, ...")
@@ -77,11 +81,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             from toolkit.config import NOTEBOOKS
             from toolkit.report import notebook_parameters
 
-            names = [args.notebook] if args.notebook else [n.removesuffix(".ipynb") for n in NOTEBOOKS]
+            names = (
+                [args.notebook] if args.notebook else [n.removesuffix(".ipynb") for n in NOTEBOOKS]
+            )
             for name in names:
                 print(name)
                 for key, info in notebook_parameters(name).items():
-                    print(f"  {key}: {info['inferred_type_name']} = {info['default']}  {info['help']}")
+                    print(
+                        f"  {key}: {info['inferred_type_name']} = {info['default']}"
+                        f"  {info['help']}"
+                    )
             return 0
     except ToolkitError as exc:
         print(f"error: {exc}", file=sys.stderr)

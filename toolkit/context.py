@@ -83,7 +83,8 @@ class RunContext:
         missing = [n for n in names if not (self.run_dir / n).exists()]
         if missing:
             raise ConfigError(
-                f"The run folder {self.run_dir} has no {', '.join(missing)}. Run {producer} with the "
+                f"The run folder {self.run_dir} has no {', '.join(missing)}. "
+                f"Run {producer} with the "
                 "same run_dir first (toolkit report runs the templates in order)."
             )
 
@@ -117,6 +118,43 @@ class RunContext:
         return runs.mark_notebook_complete(self.run_dir, notebook, **details)
 
 
+def show_data_warnings_as_notes() -> None:
+    """Show :class:`toolkit.errors.DataWarning` in a notebook as a short note, not stderr.
+
+    A report's reader sees "Note: column 'x' is constant ..." instead of a red block holding a
+    temporary file name and a line of code. Other warnings keep Python's default display, and
+    outside IPython nothing changes.
+    """
+    import warnings
+
+    try:
+        from IPython import get_ipython
+        from IPython.display import Markdown, display
+    except ImportError:  # pragma: no cover - IPython is a core dependency
+        return
+    if get_ipython() is None:
+        return
+    from toolkit.errors import DataWarning
+
+    default = getattr(warnings.showwarning, "_toolkit_default", warnings.showwarning)
+
+    def showwarning(message, category, filename, lineno, file=None, line=None):
+        if issubclass(category, DataWarning):
+            text = str(message).replace(str(PROJECT_ROOT) + os.sep, "")
+            display(Markdown(f"> **Note:** {_escape_markdown(text)}"))
+        else:
+            default(message, category, filename, lineno, file, line)
+
+    showwarning._toolkit_default = default  # type: ignore[attr-defined]
+    warnings.showwarning = showwarning
+
+
+def _escape_markdown(text: str) -> str:
+    import html
+
+    return html.escape(text).replace("*", "\\*").replace("_", "\\_").replace("`", "\\`")
+
+
 def open_run(config: str, run_dir: str = "", *, theme: bool = True) -> RunContext:
     """Resolve a template's ``config`` and ``run_dir`` parameters and prepare the run folder.
 
@@ -133,7 +171,8 @@ def open_run(config: str, run_dir: str = "", *, theme: bool = True) -> RunContex
     cfg = _resolve_input(config)
     if not cfg.is_file():
         raise ConfigError(
-            f"Report config {config!r} was not found (looked at {cfg}). Set the notebook's `config` "
+            f"Report config {config!r} was not found (looked at {cfg}). "
+            "Set the notebook's `config` "
             "parameter to a YAML config such as data-samples/shop/report.yaml."
         )
     out = _resolve_run_dir(run_dir)
@@ -142,4 +181,5 @@ def open_run(config: str, run_dir: str = "", *, theme: bool = True) -> RunContex
         from toolkit.plots import set_report_theme
 
         set_report_theme()
+    show_data_warnings_as_notes()
     return RunContext(config_path=cfg, run_dir=out)

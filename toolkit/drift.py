@@ -35,7 +35,9 @@ def match_segments(
     """Match current segments to previous ones (``{current: previous}``) by centroid distance."""
     cost = np.linalg.norm(current_centroids[:, None, :] - previous_centroids[None, :, :], axis=2)
     rows, cols = linear_sum_assignment(cost)
-    return {int(current_labels[r]): int(previous_labels[c]) for r, c in zip(rows, cols, strict=True)}
+    return {
+        int(current_labels[r]): int(previous_labels[c]) for r, c in zip(rows, cols, strict=True)
+    }
 
 
 def _id_column(run: Path) -> str:
@@ -55,22 +57,32 @@ def _load(run: Path) -> tuple[pd.DataFrame, pd.DataFrame, str]:
     return users, segments, id_col
 
 
-def segment_centroids(
-    features: pd.DataFrame, labels: pd.Series
-) -> tuple[np.ndarray, list[int]]:
-    """Return the per-segment mean of ``features`` (rows aligned with ``labels``), segments sorted."""
+def segment_centroids(features: pd.DataFrame, labels: pd.Series) -> tuple[np.ndarray, list[int]]:
+    """Return the per-segment mean of ``features`` (rows aligned with ``labels``), by segment."""
     grouped = features.groupby(labels.to_numpy()).mean()
     grouped = grouped[grouped.index >= 0]
     return grouped.to_numpy(dtype=float), [int(s) for s in grouped.index]
 
 
-def _shared_features(prev: pd.DataFrame, cur: pd.DataFrame, id_col: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _shared_features(
+    prev: pd.DataFrame, cur: pd.DataFrame, id_col: str
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     shared = [c for c in cur.columns if c in prev.columns and c != id_col]
-    numeric = [c for c in shared if pd.api.types.is_numeric_dtype(cur[c]) and pd.api.types.is_numeric_dtype(prev[c])]
-    categorical = [
-        c for c in shared if c not in numeric and cur[c].nunique() <= 50 and not pd.api.types.is_datetime64_any_dtype(cur[c])
+    numeric = [
+        c
+        for c in shared
+        if pd.api.types.is_numeric_dtype(cur[c]) and pd.api.types.is_numeric_dtype(prev[c])
     ]
-    both = pd.concat([prev[numeric + categorical], cur[numeric + categorical]], keys=["prev", "cur"])
+    categorical = [
+        c
+        for c in shared
+        if c not in numeric
+        and cur[c].nunique() <= 50
+        and not pd.api.types.is_datetime64_any_dtype(cur[c])
+    ]
+    both = pd.concat(
+        [prev[numeric + categorical], cur[numeric + categorical]], keys=["prev", "cur"]
+    )
     num = both[numeric].astype(float)
     num = (num - num.mean()) / num.std(ddof=0).replace(0, 1.0)
     num = num.fillna(0.0)
@@ -79,7 +91,9 @@ def _shared_features(prev: pd.DataFrame, cur: pd.DataFrame, id_col: str) -> tupl
     return feats.loc["prev"].reset_index(drop=True), feats.loc["cur"].reset_index(drop=True)
 
 
-def compare_runs(previous_run: str | os.PathLike[str], current_run: str | os.PathLike[str]) -> dict[str, Any]:
+def compare_runs(
+    previous_run: str | os.PathLike[str], current_run: str | os.PathLike[str]
+) -> dict[str, Any]:
     """Compare the segments of ``current_run`` with those of ``previous_run``.
 
     Returns
@@ -126,7 +140,9 @@ def compare_runs(previous_run: str | os.PathLike[str], current_run: str | os.Pat
                 "previous_segment": match,
                 "size": size,
                 "previous_size": previous_size,
-                "size_change": (size - previous_size) / previous_size if previous_size else float("nan"),
+                "size_change": (size - previous_size) / previous_size
+                if previous_size
+                else float("nan"),
                 "distance": distance,
                 "stayed_share": float(members["stayed"].mean()) if len(members) else float("nan"),
             }

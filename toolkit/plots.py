@@ -18,7 +18,27 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-__all__ = ["set_report_theme", "segment_palette"]
+__all__ = [
+    "set_report_theme",
+    "segment_palette",
+    # exploration
+    "plot_missingness",
+    "plot_distributions",
+    "plot_associations",
+    "DistributionGrid",
+    # segments
+    "plot_k_sweep",
+    "plot_segment_map",
+    "plot_segment_sizes",
+    "plot_stability",
+    # correlation and outcomes
+    "plot_profile_heatmap",
+    "plot_outcomes",
+    "plot_outcome_panels",
+    "plot_funnel",
+    "plot_association_heatmap",
+    "plot_map_by_outcome",
+]
 
 
 def set_report_theme(*, context: str = "notebook", font_scale: float = 1.0) -> None:
@@ -42,7 +62,9 @@ def set_report_theme(*, context: str = "notebook", font_scale: float = 1.0) -> N
     )
 
 
-def segment_palette(n_segments: int, *, unsegmented: bool = False) -> list[tuple[float, float, float]]:
+def segment_palette(
+    n_segments: int, *, unsegmented: bool = False
+) -> list[tuple[float, float, float]]:
     """Return one distinct colour per segment (grey appended for "unsegmented" when asked).
 
     The colours are fixed by segment number, so segment 1 has the same colour in every chart.
@@ -55,3 +77,26 @@ def segment_palette(n_segments: int, *, unsegmented: bool = False) -> list[tuple
     if unsegmented:
         out.append((0.6, 0.6, 0.6))
     return out
+
+
+# The chart functions live in one private module per analysis stage; this is their public home.
+from toolkit._plots_correlation import (  # noqa: E402
+    plot_association_heatmap,
+    plot_funnel,
+    plot_map_by_outcome,
+    plot_outcome_panels,
+    plot_outcomes,
+    plot_profile_heatmap,
+)
+from toolkit._plots_explore import (  # noqa: E402
+    DistributionGrid,
+    plot_associations,
+    plot_distributions,
+    plot_missingness,
+)
+from toolkit._plots_segments import (  # noqa: E402
+    plot_k_sweep,
+    plot_segment_map,
+    plot_segment_sizes,
+    plot_stability,
+)

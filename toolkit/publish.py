@@ -74,7 +74,11 @@ def _jinja_env():
     )
 
 
-def render_index(run_dir: str | os.PathLike[str], record: Mapping[str, Any], drift: Mapping[str, Any] | None = None) -> str:
+def render_index(
+    run_dir: str | os.PathLike[str],
+    record: Mapping[str, Any],
+    drift: Mapping[str, Any] | None = None,
+) -> str:
     """Return ``index.html`` for a run: summary, links, segments, drift and parameters."""
     run = Path(run_dir)
     notebooks = [
@@ -123,7 +127,9 @@ def publish_run(
     """
     run = Path(run_dir)
     for entry in record.get("notebooks", []):
-        render_notebook(run / entry["output"], run / f"{entry['notebook']}.html", show_code=show_code)
+        render_notebook(
+            run / entry["output"], run / f"{entry['notebook']}.html", show_code=show_code
+        )
     drift = None
     if previous_run is not None:
         from toolkit.drift import compare_runs

@@ -116,9 +116,12 @@ def notebook_parameters(notebook: str | os.PathLike[str]) -> dict[str, dict[str,
 
 
 def _notebook_path(notebook: str | os.PathLike[str]) -> Path:
+    """A template's name (``02-segments`` or ``02-segments.ipynb``) or a path to a notebook."""
     path = Path(notebook)
     if path.suffix != ".ipynb":
-        path = NOTEBOOKS_DIR / f"{path.name}.ipynb"
+        return NOTEBOOKS_DIR / f"{path.name}.ipynb"
+    if len(path.parts) == 1 and not path.exists():
+        return NOTEBOOKS_DIR / path.name
     return path
 
 
@@ -140,11 +143,14 @@ def load_report_config(
     except yaml.YAMLError as exc:
         raise ConfigError(f"Report config {cfg_path} is not valid YAML: {exc}") from None
     if not isinstance(raw, dict):
-        raise ConfigError(f"Report config {cfg_path} must be a mapping of keys, got {type(raw).__name__}.")
+        raise ConfigError(
+            f"Report config {cfg_path} must be a mapping of keys, got {type(raw).__name__}."
+        )
     unknown = sorted(set(raw) - _CONFIG_KEYS)
     if unknown:
         raise ConfigError(
-            f"Report config {cfg_path} has unknown key(s) {unknown}; expected some of {sorted(_CONFIG_KEYS)}."
+            f"Report config {cfg_path} has unknown key(s) {unknown}; "
+            f"expected some of {sorted(_CONFIG_KEYS)}."
         )
     if "data" not in raw:
         raise ConfigError(f"Report config {cfg_path} has no 'data' section (the data spec).")
@@ -152,16 +158,23 @@ def load_report_config(
     output = base / str(raw.get("output", "reports"))
     timeout = raw.get("timeout", 1800)
     if not isinstance(timeout, int | float) or isinstance(timeout, bool) or timeout <= 0:
-        raise ConfigError(f"Report config {cfg_path}: 'timeout' must be a positive number of seconds, got {timeout!r}.")
+        raise ConfigError(
+            f"Report config {cfg_path}: 'timeout' must be a positive number of seconds, "
+            f"got {timeout!r}."
+        )
     show_code = raw.get("show_code", False)
     if not isinstance(show_code, bool):
-        raise ConfigError(f"Report config {cfg_path}: 'show_code' must be true or false, got {show_code!r}.")
+        raise ConfigError(
+            f"Report config {cfg_path}: 'show_code' must be true or false, got {show_code!r}."
+        )
 
     declared = {name.removesuffix(".ipynb"): notebook_parameters(name) for name in NOTEBOOKS}
     shared = raw.get("parameters") or {}
     per_notebook = raw.get("notebooks") or {}
     if not isinstance(shared, dict) or not isinstance(per_notebook, dict):
-        raise ConfigError(f"Report config {cfg_path}: 'parameters' and 'notebooks' must be mappings.")
+        raise ConfigError(
+            f"Report config {cfg_path}: 'parameters' and 'notebooks' must be mappings."
+        )
     unknown_nb = sorted(set(per_notebook) - set(declared))
     if unknown_nb:
         raise ConfigError(
@@ -190,7 +203,9 @@ def load_report_config(
         for key, value in values.items():
             _check_type(nb, key, value, declared[nb][key])
             if key in {"config", "run_dir"}:
-                raise ConfigError(f"Parameter {key!r} is set by the report command; remove it from the config.")
+                raise ConfigError(
+                    f"Parameter {key!r} is set by the report command; remove it from the config."
+                )
 
     data_files = _validate_data(cfg_path)
     return ReportConfig(
@@ -237,7 +252,8 @@ def _check_type(notebook: str, key: str, value: Any, declaration: Mapping[str, A
     if not ok:
         raise ConfigError(
             f"Parameter {key!r} of notebook {notebook} must be {kind} "
-            f"(declared as {declaration.get('default')!s}), got {value!r} ({type(value).__name__})."
+            f"(declared as {declaration.get('default')!s}), "
+            f"got {value!r} ({type(value).__name__})."
         )
 
 
@@ -257,7 +273,8 @@ def _validate_data(cfg_path: Path) -> list[Path]:
         path = Path(path)
         if not path.exists():
             raise ConfigError(
-                f"The data spec in {cfg_path} names source {source.name!r} at {path}, which does not exist. "
+                f"The data spec in {cfg_path} names source {source.name!r} at {path}, "
+                "which does not exist. "
                 "Paths in a config are relative to the config file's folder."
             )
         if path.is_file():
@@ -415,7 +432,9 @@ def _execute_notebook(
     """
     stem = source.stem
     output = run_dir / f"{stem}.ipynb"
-    with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False, encoding="utf-8") as handle:
+    with tempfile.NamedTemporaryFile(
+        "w", suffix=".yaml", delete=False, encoding="utf-8"
+    ) as handle:
         yaml.safe_dump(params, handle, sort_keys=True)
         params_file = handle.name
     log_path = run_dir / "logs" / f"{stem}.log"
@@ -436,12 +455,23 @@ def _execute_notebook(
         "--log-level",
         "WARNING",
     ]
-    env = {**os.environ, "MPLBACKEND": "Agg", "PYTHONHASHSEED": "0"}
+    # Charts must reach the notebook: the inline backend, whatever the caller's MPLBACKEND is.
+    env = {
+        **os.environ,
+        "MPLBACKEND": "module://matplotlib_inline.backend_inline",
+        "PYTHONHASHSEED": "0",
+    }
     env.setdefault("NUMBA_CACHE_DIR", str(PROJECT_ROOT / ".cache" / "numba"))
     t0 = time.perf_counter()
-    entry: dict[str, Any] = {"notebook": stem, "output": output.name, "started": datetime.now(UTC).isoformat()}
+    entry: dict[str, Any] = {
+        "notebook": stem,
+        "output": output.name,
+        "started": datetime.now(UTC).isoformat(),
+    }
     with log_path.open("wb") as log:
-        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+        proc = subprocess.Popen(
+            cmd, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True
+        )
         try:
             code = proc.wait(timeout=timeout)
             error = None if code == 0 else f"papermill exited with code {code}"

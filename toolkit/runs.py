@@ -120,7 +120,9 @@ def data_fingerprint(paths: Iterable[str | os.PathLike[str]], extra: str = "") -
     return digest.hexdigest()[:8]
 
 
-def new_run_dir(out_dir: str | os.PathLike[str], fingerprint: str, now: datetime | None = None) -> Path:
+def new_run_dir(
+    out_dir: str | os.PathLike[str], fingerprint: str, now: datetime | None = None
+) -> Path:
     """Create and return a fresh run folder ``out_dir/<UTC timestamp>-<fingerprint>``.
 
     Never reuses an existing folder: a suffix is added when two runs start in the same second.
@@ -188,7 +190,9 @@ def set_latest_run(out_dir: str | os.PathLike[str], run_dir: str | os.PathLike[s
             tmp_link.unlink()
 
 
-def previous_good_run(out_dir: str | os.PathLike[str], exclude: str | os.PathLike[str] | None = None) -> Path | None:
+def previous_good_run(
+    out_dir: str | os.PathLike[str], exclude: str | os.PathLike[str] | None = None
+) -> Path | None:
     """Return the latest good run of ``out_dir`` other than ``exclude``, if any."""
     run = latest_run(out_dir)
     if run is None or (exclude is not None and run.resolve() == Path(exclude).resolve()):
