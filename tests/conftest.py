@@ -10,6 +10,9 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
+#: The ``browser`` fixture (headless Debian Chromium through Playwright).
+pytest_plugins = ["tests.browser"]
+
 #: Users in the small sample that fast tests share (same generator as the bundled sample).
 SMALL_SAMPLE_USERS = 1_500
 SMALL_SAMPLE_SEED = 2026

@@ -117,9 +117,7 @@ def test_executed_notebooks_carry_injected_parameters_and_no_errors(two_runs):
             o for c in nb.cells for o in c.get("outputs", []) if o.get("output_type") == "error"
         ]
         assert errors == []
-        stderr = [
-            o for c in nb.cells for o in c.get("outputs", []) if o.get("name") == "stderr"
-        ]
+        stderr = [o for c in nb.cells for o in c.get("outputs", []) if o.get("name") == "stderr"]
         assert stderr == [], f"{stem} shows stderr output (warnings belong in notes)"
         charts = [
             o for c in nb.cells for o in c.get("outputs", []) if "image/png" in o.get("data", {})
