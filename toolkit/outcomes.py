@@ -48,6 +48,7 @@ __all__ = [
     "STANDARD_METRICS",
     "outcomes_by_segment",
     "funnel_by_segment",
+    "has_funnel",
     "engaged_not_converting",
     "opinion_distribution",
 ]
@@ -311,6 +312,17 @@ def _funnel_steps(
             )
         out.append((str(s), col))
     return out
+
+
+def has_funnel(table: pd.DataFrame) -> bool:
+    """Whether ``table`` holds funnel columns (``reached_<step>``, made from an event log).
+
+    Examples
+    --------
+    >>> has_funnel(pd.DataFrame({"reached_checkout": [0, 1]})), has_funnel(pd.DataFrame({"a": [1]}))
+    (True, False)
+    """
+    return any(str(c).startswith("reached_") for c in table.columns)
 
 
 def funnel_by_segment(
