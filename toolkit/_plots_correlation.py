@@ -65,11 +65,11 @@ def _palette(segments: Sequence[int], palette: Any = None) -> dict[int, Any]:
 
         colours = sns.color_palette(palette, len(segs))
         return dict(zip(segs, colours, strict=True))
-    positive = sorted(s for s in segs if s >= 0)
-    colours = segment_palette(max(positive, default=0) + 1 if positive else 1)
+    # Segment s has colour s - 1 of the palette, as in every other chart of the report.
+    colours = segment_palette(max(max(segs, default=1), 1))
     out = {}
     for s in segs:
-        out[s] = (0.6, 0.6, 0.6) if s < 0 else colours[s % len(colours)]
+        out[s] = (0.6, 0.6, 0.6) if s < 1 else colours[(s - 1) % len(colours)]
     return out
 
 

@@ -166,7 +166,8 @@ def open_run(config: str, run_dir: str = "", *, theme: bool = True) -> RunContex
     run_dir : str
         Run folder; empty means ``reports/scratch`` in the project (for notebooks opened by hand).
     theme : bool
-        Apply :func:`toolkit.plots.set_report_theme`.
+        Apply :func:`toolkit.plots.set_report_theme` and pandas display options for reports
+        (3 decimals, full-width text columns).
     """
     cfg = _resolve_input(config)
     if not cfg.is_file():
@@ -181,5 +182,9 @@ def open_run(config: str, run_dir: str = "", *, theme: bool = True) -> RunContex
         from toolkit.plots import set_report_theme
 
         set_report_theme()
+        # Tables in a shared report: 3 decimals, full sentences (reasons, findings), no cut-off.
+        pd.set_option("display.precision", 3)
+        pd.set_option("display.max_colwidth", None)
+        pd.set_option("display.max_columns", 40)
     show_data_warnings_as_notes()
     return RunContext(config_path=cfg, run_dir=out)
