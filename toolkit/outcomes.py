@@ -319,8 +319,10 @@ def has_funnel(table: pd.DataFrame) -> bool:
 
     Examples
     --------
-    >>> has_funnel(pd.DataFrame({"reached_checkout": [0, 1]})), has_funnel(pd.DataFrame({"a": [1]}))
-    (True, False)
+    >>> has_funnel(pd.DataFrame({"reached_checkout": [0, 1]}))
+    True
+    >>> has_funnel(pd.DataFrame({"age": [31]}))
+    False
     """
     return any(str(c).startswith("reached_") for c in table.columns)
 
