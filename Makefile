@@ -32,7 +32,7 @@ report: $(STAMP) ## run the full report on the bundled sample and print where in
 	$(VENV)/bin/toolkit report $(CONFIG) --out $(OUT)
 
 test: $(STAMP) browser ## run the whole test suite (unit, notebooks, end to end, browser)
-	$(PY) -m pytest -n 2 --dist loadgroup -p no:cacheprovider tests
+	$(PY) -m pytest -n 2 --dist loadgroup -p no:cacheprovider --doctest-modules toolkit tests
 	$(PY) -m pytest -p no:cacheprovider --nbval-lax --nbval-current-env notebooks
 
 browser: ## install Debian's chromium for the browser tests (skipped when already present)
