@@ -147,6 +147,14 @@ def test_second_run_finds_the_same_segments(two_runs):
     assert "Changes since the previous run" in index and "stayed in the matching segment" in index
 
 
+def test_same_data_and_parameters_give_identical_outputs(two_runs):
+    """Determinism across two scheduled runs, byte for byte where the format allows it."""
+    first, second = two_runs
+    for name in ("segments.csv", "profiles.csv", "findings.csv", "targets.csv", "personas.json"):
+        a, b = (run.run_dir / name for run in (first, second))
+        assert a.read_bytes() == b.read_bytes(), f"{name} differs between two identical runs"
+
+
 def test_hostile_comment_is_text_never_markup(two_runs):
     _, second = two_runs
     for path in second.run_dir.glob("*.html"):
