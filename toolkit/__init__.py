@@ -49,6 +49,8 @@ _EXPORTS = {
     "check_faithfulness": "toolkit.personas",
     "render_persona_cards": "toolkit.render",
     "write_personas": "toolkit.render",
+    "segment_explorer": "toolkit.widgets",
+    "persona_editor": "toolkit.widgets",
     "run_report": "toolkit.report",
     "ToolkitError": "toolkit.errors",
     "DataError": "toolkit.errors",
