@@ -135,24 +135,19 @@ def show_data_warnings_as_notes() -> None:
     if get_ipython() is None:
         return
     from toolkit.errors import DataWarning
+    from toolkit.privacy import escape_markdown
 
     default = getattr(warnings.showwarning, "_toolkit_default", warnings.showwarning)
 
     def showwarning(message, category, filename, lineno, file=None, line=None):
         if issubclass(category, DataWarning):
             text = str(message).replace(str(PROJECT_ROOT) + os.sep, "")
-            display(Markdown(f"> **Note:** {_escape_markdown(text)}"))
+            display(Markdown(f"> **Note:** {escape_markdown(text)}"))
         else:
             default(message, category, filename, lineno, file, line)
 
     showwarning._toolkit_default = default  # type: ignore[attr-defined]
     warnings.showwarning = showwarning
-
-
-def _escape_markdown(text: str) -> str:
-    import html
-
-    return html.escape(text).replace("*", "\\*").replace("_", "\\_").replace("`", "\\`")
 
 
 def open_run(config: str, run_dir: str = "", *, theme: bool = True) -> RunContext:

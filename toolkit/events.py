@@ -52,6 +52,7 @@ import pandas as pd
 
 from toolkit.errors import DataError, DataWarning, SpecError
 from toolkit.readers import (
+    _existing,
     _require_columns,
     _where,
     check_query,
@@ -199,18 +200,6 @@ def _register_pandas(con, source: SourceSpec, name: str) -> str:
     df = read_source(source)
     con.register(name, df)
     return name
-
-
-def _existing(source: SourceSpec):
-    path = source.path
-    if path is None or not path.exists():
-        raise DataError(
-            f"{path} (source {source.name!r}) does not exist. Paths in a data spec are relative "
-            "to the config file's folder; check the spelling and the folder."
-        )
-    if path.stat().st_size == 0:
-        raise DataError(f"{_where(source)} is empty (0 bytes).")
-    return path
 
 
 def _sniff_file(source: SourceSpec) -> str | None:

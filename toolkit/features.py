@@ -260,7 +260,17 @@ class _Block(TransformerMixin, BaseEstimator):
         return out
 
 
-class _NumericBlock(_Block):
+class _FlaggedBlock(_Block):
+    """A block of one output per column plus a missing flag where the column had gaps."""
+
+    def get_feature_names_out(self, input_features=None) -> np.ndarray:
+        return np.array(_flagged_names(self.columns_, self.flag_), dtype=object)
+
+    def feature_sources(self) -> list[str]:
+        return _flagged_sources(self.columns_, self.flag_)
+
+
+class _NumericBlock(_FlaggedBlock):
     """log1p for skewed non-negative columns, median impute + flag, robust scale, clip."""
 
     def __init__(self, no_log: Sequence[str] = (), skew_threshold: float = 1.0, clip=5.0):
@@ -315,12 +325,6 @@ class _NumericBlock(_Block):
                 out[:, j] = miss
                 j += 1
 
-    def get_feature_names_out(self, input_features=None) -> np.ndarray:
-        return np.array(_flagged_names(self.columns_, self.flag_), dtype=object)
-
-    def feature_sources(self) -> list[str]:
-        return _flagged_sources(self.columns_, self.flag_)
-
 
 def _flagged_names(columns: list[str], flags: list[bool]) -> list[str]:
     names = []
@@ -344,7 +348,7 @@ def _factorize(s: pd.Series) -> tuple[np.ndarray, list[str]]:
     return np.asarray(codes, dtype=np.int64), [str(u) for u in uniques]
 
 
-class _OrdinalBlock(_Block):
+class _OrdinalBlock(_FlaggedBlock):
     """Ordered levels or rating scales to 0-1, median impute + missing flag."""
 
     def __init__(self, mappings: Mapping[str, Any] | None = None):
@@ -406,12 +410,6 @@ class _OrdinalBlock(_Block):
             if self.flag_[i]:
                 out[:, j] = miss
                 j += 1
-
-    def get_feature_names_out(self, input_features=None) -> np.ndarray:
-        return np.array(_flagged_names(self.columns_, self.flag_), dtype=object)
-
-    def feature_sources(self) -> list[str]:
-        return _flagged_sources(self.columns_, self.flag_)
 
 
 class _CategoricalBlock(_Block):

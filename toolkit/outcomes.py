@@ -286,7 +286,7 @@ def _funnel_steps(
         if order:
             steps = [str(s) for s in order]
         else:
-            reached = [c for c in table.columns if str(c).startswith("reached_")]
+            reached = _reached_columns(table)
             if not reached:
                 raise DataError(
                     "No funnel in the table: expected reached_<step> columns (made from an event "
@@ -314,6 +314,11 @@ def _funnel_steps(
     return out
 
 
+def _reached_columns(table: pd.DataFrame) -> list:
+    """The funnel columns of ``table`` (``reached_<step>``), in table order."""
+    return [c for c in table.columns if str(c).startswith("reached_")]
+
+
 def has_funnel(table: pd.DataFrame) -> bool:
     """Whether ``table`` holds funnel columns (``reached_<step>``, made from an event log).
 
@@ -324,7 +329,7 @@ def has_funnel(table: pd.DataFrame) -> bool:
     >>> has_funnel(pd.DataFrame({"age": [31]}))
     False
     """
-    return any(str(c).startswith("reached_") for c in table.columns)
+    return bool(_reached_columns(table))
 
 
 def funnel_by_segment(
@@ -538,7 +543,7 @@ def engaged_not_converting(
     seg_ids, group, k = _groups(table, segments)
     engagement = engagement or _first_present(table, ("sessions", "events", "active_days"))
     if reach is None:
-        reached = [c for c in table.columns if str(c).startswith("reached_")]
+        reached = _reached_columns(table)
         reach = "reached_checkout" if "reached_checkout" in reached else None
         if reach is None and len(reached) >= 2:
             reach = reached[-2]

@@ -77,6 +77,7 @@ from toolkit.correlation import (
 from toolkit.errors import ConfigError, DataError, DataWarning
 from toolkit.findings import finding_mask, format_pair, scales_from_columns
 from toolkit.privacy import contains_pii, has_markup, scrub_text
+from toolkit.privacy import escape_markdown as _md
 
 __all__ = [
     "Claim",
@@ -3026,17 +3027,6 @@ def personas_from_json(text: str) -> PersonaSet:
         params=dict(d.get("params", {})),
         total_users=int(d.get("total_users", 0)),
     )
-
-
-_MD_SPECIAL = re.compile(r"([\\`*_\[\]|#~])")
-
-
-def _md(text: Any) -> str:
-    """Escape user or data text for Markdown: HTML entities for < > &, backslashes for
-    Markdown punctuation, so nothing in it becomes markup or a link."""
-    s = str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    s = _MD_SPECIAL.sub(r"\\\1", s)
-    return re.sub(r"\s*\n\s*", " ", s)
 
 
 def _fmt_figure(k: Mapping[str, Any], which: str) -> str:

@@ -29,6 +29,7 @@ import functools
 import re
 from collections.abc import Iterable
 from html.parser import HTMLParser
+from typing import Any
 
 __all__ = [
     "PLACEHOLDERS",
@@ -37,6 +38,7 @@ __all__ = [
     "pii_kinds",
     "has_markup",
     "check_html_safe",
+    "escape_markdown",
 ]
 
 #: Placeholder written in place of each kind of personal data.
@@ -357,3 +359,20 @@ def check_html_safe(html: str) -> list[str]:
     parser.feed(html)
     parser.close()
     return parser.problems
+
+
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]|#~])")
+
+
+def escape_markdown(text: Any) -> str:
+    """Escape user or data text for Markdown: HTML entities for < > &, backslashes for
+    Markdown punctuation, line breaks folded, so nothing in it becomes markup or a link.
+
+    Examples
+    --------
+    >>> escape_markdown("<b>*50%* off</b>")
+    '&lt;b&gt;\\\\*50%\\\\* off&lt;/b&gt;'
+    """
+    s = str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    s = _MD_SPECIAL.sub(r"\\\1", s)
+    return re.sub(r"\s*\n\s*", " ", s)
