@@ -15,10 +15,13 @@ TZ = "Europe/Berlin"
 
 
 # --------------------------------------------------------------------------- a small log
-def make_log(rng: np.random.Generator, n_users: int = 80) -> pd.DataFrame:
-    """Sessions with funnel depth, ties, gaps of exactly 30 minutes, a DST change (2026-03-29),
-    non-funnel events, missing categories and devices, users without product views."""
-    start = pd.Timestamp("2026-03-20", tz="UTC")
+def make_log(
+    rng: np.random.Generator, n_users: int = 80, start: str = "2026-03-20"
+) -> pd.DataFrame:
+    """Sessions with funnel depth, ties, gaps of exactly 30 minutes, a DST change (2026-03-29
+    with the default start), non-funnel events, missing categories and devices, users without
+    product views."""
+    start = pd.Timestamp(start, tz="UTC")
     cats = ["fashion", "home", "kids", "Sale & Outlet"]
     devices = ["mobile", "desktop", "tablet"]
     rows = []
@@ -169,6 +172,23 @@ class TestEventFeatures:
         assert list(got.table.columns) == list(ref.columns)
         pd.testing.assert_frame_equal(got.table, ref, check_exact=False, rtol=1e-12, atol=1e-12)
         assert got.rows == len(log)
+
+    @pytest.mark.parametrize(
+        ("tz", "gap", "start"),
+        [
+            ("Europe/Berlin", 7, "2026-10-15"),  # clocks go back on 2026-10-25
+            ("Asia/Kathmandu", 45, "2026-03-20"),  # UTC+5:45
+            ("America/St_Johns", 30, "2026-10-20"),  # UTC-2:30, back to -3:30 on 2026-11-01
+            ("UTC", 0.5, "2026-03-20"),
+        ],
+    )
+    def test_matches_pandas_reference_in_other_zones(self, tmp_path, tz, gap, start):
+        log = make_log(np.random.default_rng(11), n_users=60, start=start)
+        log.to_parquet(tmp_path / "events.parquet", index=False)
+        spec = events_spec(tmp_path, tz=tz, gap=gap)
+        got = event_features(spec.events, spec)
+        ref = reference_features(log, tz=tz, gap_minutes=gap)
+        pd.testing.assert_frame_equal(got.table, ref, check_exact=False, rtol=1e-12, atol=1e-12)
 
     def test_feature_names_and_roles(self, log_dir):
         spec = events_spec(log_dir)

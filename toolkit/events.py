@@ -284,24 +284,24 @@ def _prepare_events(con, source: SourceSpec, spec: DataSpec) -> dict:
         oid = f"CAST({_ident(source.order_id)} AS VARCHAR)" if source.order_id else "NULL"
         cols.append(f"{oid} AS oid")
     con.execute(f"CREATE OR REPLACE TEMP VIEW ev_all AS SELECT {', '.join(cols)} FROM {rel}")
-    # one pass: totals, time span and the levels of event type, category and device
+    # totals, time span and the levels of event type, category and device; one GROUP BY per
+    # column is much faster in DuckDB than GROUPING SETS over the same columns
     rows = _fetch(
         con,
-        "SELECT GROUPING(et, cat, dev) AS g, et, cat, dev, count(*), "
-        "count(*) FILTER (uid IS NULL OR uid = ''), count(*) FILTER (ts IS NULL), "
-        "min(epoch_us(ts)), max(epoch_us(ts)) "
-        "FROM ev_all GROUP BY GROUPING SETS ((), (et), (cat), (dev))",
+        "SELECT 'all', NULL, count(*), count(*) FILTER (uid IS NULL OR uid = ''), "
+        "count(*) FILTER (ts IS NULL), min(epoch_us(ts)), max(epoch_us(ts)) FROM ev_all "
+        + "".join(
+            f"UNION ALL SELECT '{col}', {col}, count(*), 0, 0, NULL, NULL FROM ev_all "
+            f"WHERE {col} IS NOT NULL GROUP BY {col} "
+            for col in ("et", "cat", "dev")
+        ),
     )
     profile: dict = {"et": {}, "cat": {}, "dev": {}}
-    for g, et, cat, dev, n, no_id, no_ts, lo, hi in rows:
-        if g == 7:
+    for col, level, n, no_id, no_ts, lo, hi in rows:
+        if col == "all":
             total, missing_id, missing_ts, first, last = n, no_id, no_ts, lo, hi
-        elif g == 3 and et is not None:
-            profile["et"][et] = n
-        elif g == 5 and cat is not None:
-            profile["cat"][cat] = n
-        elif g == 6 and dev is not None:
-            profile["dev"][dev] = n
+        else:
+            profile[col][level] = n
     if total == 0:
         raise DataError(f"{_where(source)} has no rows.")
     if missing_id == total:
@@ -345,8 +345,26 @@ def _code(col: str, levels: Sequence[str]) -> str:
     """SQL: index of ``col`` in ``levels``, -1 for other values, NULL when missing."""
     if not levels:
         return f"CASE WHEN {col} IS NULL THEN NULL ELSE -1 END"
-    cases = " ".join(f"WHEN {col} = {_lit(v)} THEN {i}" for i, v in enumerate(levels))
-    return f"CASE WHEN {col} IS NULL THEN NULL {cases} ELSE -1 END"
+    # list_position is one hash-free scan of a short list, about 3x faster than a CASE chain
+    items = ", ".join(_lit(v) for v in levels)
+    position = f"coalesce(list_position([{items}], {col}), 0) - 1"
+    return f"CASE WHEN {col} IS NULL THEN NULL ELSE {position} END"
+
+
+def _bucket_us(gap_us: int) -> int:
+    """Width of the time buckets that cannot hold a session boundary: the largest divisor of
+    an hour that is at most the session gap (so a bucket also lies within one local hour).
+
+    >>> _bucket_us(30 * 60_000_000), _bucket_us(7 * 60_000_000), _bucket_us(90 * 60_000_000)
+    (1800000000, 400000000, 3600000000)
+    """
+    hour = 3_600_000_000
+    if gap_us >= hour:
+        return hour
+    n = -(-hour // max(int(gap_us), 1))
+    while hour % n:
+        n += 1
+    return hour // n
 
 
 def _local_us_sql(offsets: Sequence[tuple[int, int]] | None, tz: str, t: str = "t") -> str:
@@ -416,72 +434,88 @@ def _events_sql(
 
     One statement with two branches over the log:
 
-    * ``users``: one hash aggregation per user (counts by part of day, weekend, device and
-      category, active days, first/last time, furthest funnel step);
-    * ``sessions``: each user's events are ordered by time once (window ``lag``) to flag
-      session starts. Only the rows that can carry a session's furthest step are kept (the
-      start and rows whose step rises), numbered by session (running sum of the starts) and
-      aggregated per session, then per user.
+    * ``users``: one hash aggregation per user of what varies event by event (the text id and
+      the counts by device and page category);
+    * ``buckets``: the events of each user grouped into time buckets narrower than the session
+      gap and lying within one local hour (:func:`_bucket_us`), so no session boundary, day
+      change or part-of-day change falls inside a bucket. Only the buckets (a few per session,
+      not every event) are then ordered by time (window ``lag``) to flag session starts and
+      day changes; they give events, sessions, active days, parts of day, weekend, first and
+      last time and the furthest funnel step. For the drop-out step, the buckets that can
+      carry a session's furthest step (session starts and rises of the step) are numbered by
+      session (running sum of the starts) and aggregated per session, then per user.
 
-    Users are keyed by ``hash(uid)`` (integers sort and hash faster than text); the result
-    holds ``uid`` and ``uid_check`` (min and max text id per hash) so the caller can detect a
-    hash shared by two users and rerun with ``partition="uid"``. Time, step and order are packed
-    into one integer ``k = t * 16 + step code`` so the window sorts and carries one column.
+    ``users`` is grouped by the text id (short strings group fast); the buckets are keyed by
+    ``hash(uid)`` (integers sort faster than text). The result holds ``uid`` and that key
+    ``h``: a key found twice means two users share a hash, and the caller reruns with
+    ``partition="uid"``.
     """
     is_view = f"et = {_lit(category_event)}" if category_event else "TRUE"
-    none_code = 15
-    if funnel and len(funnel) >= none_code:
-        raise SpecError(f"A funnel can have at most {none_code - 1} steps, got {len(funnel)}.")
-    step = (
-        "CASE et " + " ".join(f"WHEN {_lit(s)} THEN {k}" for k, s in enumerate(funnel)) + " END"
-        if funnel
-        else "CAST(NULL AS INTEGER)"
-    )
+    if funnel:
+        steps = ", ".join(_lit(s) for s in funnel)
+        step = f"list_position([{steps}], et) - 1"
+    else:
+        step = "CAST(NULL AS INTEGER)"
     key = "hash(uid)" if partition == "h" else "uid"
-    users_base = f"""
-        SELECT uid, {key} AS h, t,
-            (lt // 3600000000) % 24 AS hr,
-            (lt // 86400000000 + 4) % 7 AS dow,
-            {step} AS step,
-            {_code("dev", devices)} AS d,
-            {_code("cat", categories)} AS c,
-            coalesce({is_view}, FALSE) AS v
-        FROM (SELECT uid, t, {_local_us_sql(offsets, tz)} AS lt, et, cat, dev
-              FROM (SELECT uid, epoch_us(ts) AS t, et, cat, dev FROM ev))"""
-    session_base = f"""
-        SELECT {key} AS h, epoch_us(ts) * 16 + coalesce({step}, {none_code}) AS k FROM ev"""
+    hour = 3_600_000_000
+    width = _bucket_us(gap_us)
 
     def count(cond: str) -> str:
         return f"count(CASE WHEN {cond} THEN 1 END)"
 
-    agg = ["min(uid) AS uid", "max(uid) AS uid_check", "count(*) AS n"]
-    agg += ["min(t) AS first_t", "max(t) AS last_t"]
-    for name, (lo, hi) in PARTS_OF_DAY.items():
-        if name != "night":  # night = the rest
-            agg.append(f"{count(f'hr >= {lo} AND hr < {hi}')} AS n_{name}")
-    agg.append(f"{count('dow IN (0, 6)')} AS n_weekend")
-    dev_codes = [*range(len(devices)), *([-1] if other_devices else [])]
-    cat_codes = [*range(len(categories)), *([-1] if other_categories else [])]
-
     def alias(prefix: str, code: int) -> str:
         return f"{prefix}_{code}" if code >= 0 else f"{prefix}_other"
 
-    agg += [f"{count(f'd = {i}')} AS {alias('n_dev', i)}" for i in dev_codes]
-    for i in cat_codes:
-        agg.append(f"{count(f'v AND c = {i}')} AS {alias('n_cv', i)}")
-        agg.append(f"{count(f'c = {i}')} AS {alias('n_ca', i)}")
-    agg.append("max(step) AS furthest")
+    dev_codes = [*range(len(devices)), *([-1] if other_devices else [])]
+    cat_codes = [*range(len(categories)), *([-1] if other_categories else [])]
+    # counts by device and by category (of viewed pages and of all events), per user
+    counted = [("n_dev", "d", i, "TRUE") for i in dev_codes]
+    counted += [("n_cv", "c", i, "v") for i in cat_codes]
+    counted += [("n_ca", "c", i, "TRUE") for i in cat_codes]
+    agg = [
+        f"{count(f'{col} = {i}' if cond == 'TRUE' else f'{cond} AND {col} = {i}')} "
+        f"AS {alias(prefix, i)}"
+        for prefix, col, i, cond in counted
+    ]
+    users_base = f"""
+        SELECT uid,
+            {_code("dev", devices)} AS d,
+            {_code("cat", categories)} AS c,
+            coalesce({is_view}, FALSE) AS v
+        FROM ev"""
+    # a bucket: one user, one UTC slot of `width` (a divisor of an hour) and one offset of
+    # local from UTC hours (within +-32), hence one local hour; slot and offset are packed
+    # into one key b, from which the local hour is recovered
+    buckets_base = f"""
+        SELECT h, t, (t // {width}) * 64 + (lt // {hour} - t // {hour} + 32) AS b,
+            {step} AS step
+        FROM (SELECT {key} AS h, t, {_local_us_sql(offsets, tz)} AS lt, et
+              FROM (SELECT uid, epoch_us(ts) AS t, et FROM ev))"""
+    parts = {
+        name: f"sum(CASE WHEN lh % 24 >= {lo} AND lh % 24 < {hi} THEN n ELSE 0 END)"
+        for name, (lo, hi) in PARTS_OF_DAY.items()
+    }
+    bucket_agg = [
+        "sum(n) AS n",
+        "sum(new_s) AS sessions",
+        "sum(new_d) AS days",
+        "min(tmin) AS first_t",
+        "max(tmax) AS last_t",
+        "max(smax) AS furthest",
+        *(f"{sql} AS n_{name}" for name, sql in parts.items()),
+        "sum(CASE WHEN (lh // 24 + 4) % 7 IN (0, 6) THEN n ELSE 0 END) AS n_weekend",
+    ]
     n_dev = " + ".join(f"u.{alias('n_dev', i)}" for i in dev_codes) or "0"
     n_cv = " + ".join(f"u.{alias('n_cv', i)}" for i in cat_codes) or "0"
     n_ca = " + ".join(f"u.{alias('n_ca', i)}" for i in cat_codes) or "0"
 
     out = [
-        "u.n AS events",
-        "s.sessions AS sessions",
-        "s.days AS active_days",
-        "u.n / s.sessions AS events_per_session",
-        "(max(u.last_t) OVER () - u.last_t) / 86400e6 AS recency_days",
-        "(u.last_t - u.first_t) / 86400e6 AS tenure_days",
+        "b.n AS events",
+        "b.sessions AS sessions",
+        "b.days AS active_days",
+        "b.n / b.sessions AS events_per_session",
+        "(max(b.last_t) OVER () - b.last_t) / 86400e6 AS recency_days",
+        "(b.last_t - b.first_t) / 86400e6 AS tenure_days",
     ]
     names = [
         "events",
@@ -491,15 +525,10 @@ def _events_sql(
         "recency_days",
         "tenure_days",
     ]
-    day_parts = [n for n in PARTS_OF_DAY if n != "night"]
     for name in PARTS_OF_DAY:
-        if name == "night":
-            rest = " - ".join(f"u.n_{p}" for p in day_parts)
-            out.append(f"(u.n - {rest}) / u.n AS share_night")
-        else:
-            out.append(f"u.n_{name} / u.n AS share_{name}")
+        out.append(f"b.n_{name} / b.n AS share_{name}")
         names.append(f"share_{name}")
-    out.append("u.n_weekend / u.n AS share_weekend")
+    out.append("b.n_weekend / b.n AS share_weekend")
     names.append("share_weekend")
     dev_slugs = [*_slugs(devices), *(["other"] if other_devices else [])]
     for i, slug in zip(dev_codes, dev_slugs, strict=True):
@@ -514,16 +543,17 @@ def _events_sql(
             f"WHEN ({n_ca}) > 0 THEN {ca} / ({n_ca}) END AS share_cat_{slug}"
         )
         names.append(f"share_cat_{slug}")
+    joins = "FROM users u JOIN per_bucket b ON u.h = b.h"
+    dropout = ""
     if funnel:
         last = len(funnel) - 1
         for k, s in enumerate(funnel[1:], start=1):
-            out.append(f"CAST(coalesce(u.furthest, -1) >= {k} AS INTEGER) AS reached_{_slug(s)}")
+            out.append(f"CAST(coalesce(b.furthest, -1) >= {k} AS INTEGER) AS reached_{_slug(s)}")
             names.append(f"reached_{_slug(s)}")
         names_case = " ".join(f"WHEN {k} THEN {_lit(s)}" for k, s in enumerate(funnel))
-        out.append(f"CASE u.furthest {names_case} END AS furthest_step")
+        out.append(f"CASE b.furthest {names_case} END AS furthest_step")
         names.append("furthest_step")
-        sess_agg = ["count(*) AS sessions", "sum(days) AS days"]
-        sess_agg += [f"count(CASE WHEN s = {k} THEN 1 END) AS c_{k}" for k in range(last + 1)]
+        sess_agg = [f"count(CASE WHEN s = {k} THEN 1 END) AS c_{k}" for k in range(last + 1)]
         counts = [f"s.c_{k}" for k in range(last)]
         greatest = f"greatest({', '.join(counts)})" if len(counts) > 1 else counts[0]
         branches = " ".join(
@@ -531,55 +561,61 @@ def _events_sql(
         )
         out.append(f"CASE WHEN {greatest} = 0 THEN 'none' {branches} END AS dropout_step")
         names.append("dropout_step")
-        out.append(f"s.c_{last} / s.sessions AS conversion_rate")
+        out.append(f"s.c_{last} / b.sessions AS conversion_rate")
         names.append("conversion_rate")
-        out.append(f"CAST(coalesce(u.furthest, -1) = {last} AS INTEGER) AS purchased")
+        out.append(f"CAST(coalesce(b.furthest, -1) = {last} AS INTEGER) AS purchased")
         names.append("purchased")
-        # keep session starts, day changes and rows whose step rises: they hold each
-        # session's furthest step and every active day
-        sessions = f"""
-    SELECT h, sid, max(CASE WHEN code = {none_code} THEN NULL ELSE code END) AS s,
-        sum(new_d) AS days
+        # keep session starts and buckets whose step rises: they hold each session's
+        # furthest step
+        sess_cols = ",\n        ".join(sess_agg)
+        dropout = f""",
+sess AS (
+    SELECT h, sid, max(smax) AS s
     FROM (
-        SELECT h, k % 16 AS code, new_d, sum(new_s) OVER (PARTITION BY h ORDER BY k) AS sid
+        SELECT h, smax, sum(new_s) OVER (PARTITION BY h ORDER BY tmin) AS sid
         FROM flagged
-        WHERE new_s = 1 OR new_d = 1 OR (k % 16 <> {none_code} AND (prev % 16 = {none_code}
-                                                                    OR k % 16 > prev % 16))
-    ) GROUP BY h, sid"""
-    else:
-        sess_agg = ["sum(new_s) AS sessions", "sum(new_d) AS days"]
-        sessions = "SELECT h, new_s, new_d FROM flagged WHERE new_s = 1 OR new_d = 1"
-    sess_cols = ",\n        ".join(sess_agg)
-    user_cols = ",\n        ".join(agg)
+        WHERE new_s = 1 OR (smax IS NOT NULL AND (prev_s IS NULL OR smax > prev_s))
+    ) GROUP BY h, sid
+),
+per_session AS (
+    SELECT h,
+        {sess_cols}
+    FROM sess GROUP BY h
+)"""
+        joins += " JOIN per_session s ON u.h = s.h"
+    user_cols = "".join(f",\n        {a}" for a in agg)
+    bucket_cols = ",\n        ".join(bucket_agg)
     out_cols = ",\n    ".join(out)
     sql = f"""
 WITH users AS (
-    SELECT h,
-        {user_cols}
+    SELECT uid, {key} AS h{user_cols}
     FROM ({users_base}
-    ) GROUP BY h
+    ) GROUP BY uid
 ),
-lagged AS (
-    SELECT h, k, lag(k) OVER (PARTITION BY h ORDER BY k) AS prev FROM ({session_base}
-    )
+buckets AS (
+    SELECT h, count(*) AS n, min(t) AS tmin, max(t) AS tmax, max(step) AS smax,
+        (b // 64) * {width} // {hour} + b % 64 - 32 AS lh
+    FROM ({buckets_base}
+    ) GROUP BY h, b
 ),
 flagged AS (
-    SELECT h, k, prev,
-        CASE WHEN prev IS NULL OR k // 16 - prev // 16 > {int(gap_us)} THEN 1 ELSE 0 END
-            AS new_s,
-        CASE WHEN prev IS NULL OR ({_local_us_sql(offsets, tz, "k // 16")}) // 86400000000
-             <> ({_local_us_sql(offsets, tz, "prev // 16")}) // 86400000000 THEN 1 ELSE 0 END
-            AS new_d
-    FROM lagged
+    SELECT h, n, tmin, tmax, smax, lh, prev_s,
+        CASE WHEN prev_t IS NULL OR tmin - prev_t > {int(gap_us)} THEN 1 ELSE 0 END AS new_s,
+        CASE WHEN prev_lh IS NULL OR lh // 24 <> prev_lh // 24 THEN 1 ELSE 0 END AS new_d
+    FROM (
+        SELECT *, lag(tmax) OVER w AS prev_t, lag(lh) OVER w AS prev_lh,
+            lag(smax) OVER w AS prev_s
+        FROM buckets WINDOW w AS (PARTITION BY h ORDER BY tmin)
+    )
 ),
-sess AS ({sessions}
-),
-per_user AS (
-    SELECT h, {sess_cols} FROM sess GROUP BY h
-)
-SELECT u.uid, u.uid_check,
+per_bucket AS (
+    SELECT h,
+        {bucket_cols}
+    FROM flagged GROUP BY h
+){dropout}
+SELECT u.uid, u.h,
     {out_cols}
-FROM users u JOIN per_user s ON u.h = s.h
+{joins}
 ORDER BY u.uid
 """
     return sql, names
@@ -672,10 +708,10 @@ def event_features(
             }
             sql, names = _events_sql(*args, **options)
             table = con.sql(sql).df()
-            if (table["uid"] != table["uid_check"]).any():  # two users share a hash
+            if table["h"].duplicated().any():  # two users share a hash
                 sql, names = _events_sql(*args, **options, partition="uid")
                 table = con.sql(sql).df()
-            table = table.drop(columns="uid_check")
+            table = table.drop(columns="h")
         except duckdb.Error as exc:
             raise DataError(
                 f"{_where(source)}: DuckDB could not aggregate the events: "
