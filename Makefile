@@ -21,7 +21,9 @@ help: ## list the targets
 $(STAMP): pyproject.toml requirements/lock.txt
 	test -x $(PY) || $(PYTHON_BOOT) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check "uv==0.13.9"
-	$(UV) pip sync --python $(PY) --quiet requirements/lock.txt
+	# --compile-bytecode: uv skips it by default, and with PYTHONDONTWRITEBYTECODE set every
+	# kernel would recompile pandas, scikit-learn and matplotlib from source (seconds each)
+	$(UV) pip sync --python $(PY) --quiet --compile-bytecode requirements/lock.txt
 	$(UV) pip install --python $(PY) --quiet --no-deps -e .
 	$(PY) -m ipykernel install --sys-prefix --name python3 >/dev/null
 	touch $(STAMP)

@@ -148,6 +148,21 @@ class TestCharts:
         assert grid.axes_dict["group"].get_title() == "Group"
         assert len(grid.figure.axes) == len(grid.axes_dict)
 
+    def test_distribution_panels_count_every_user(self, audience):
+        grid = plot_distributions(audience, sample=None)
+        for name, ax in grid.axes_dict.items():
+            present = audience.table[name].dropna()
+            kind = audience.columns.loc[name, "kind"]
+            if kind == "numeric" and present.nunique() > 12:  # one step patch of counts
+                (patch,) = ax.patches
+                heights = patch.get_path().vertices[:, 1]
+                assert heights.max() <= len(present)
+                counts, _ = np.histogram(present.astype(float), bins="auto")
+                if len(counts) <= 50:
+                    assert heights.max() == counts.max()
+            elif kind == "numeric":  # one bar per value
+                assert sum(p.get_height() for p in ax.patches) == len(present)
+
     def test_distributions_warn_with_ax(self, audience):
         _, ax = plt.subplots()
         with pytest.warns(UserWarning, match="figure-level"):

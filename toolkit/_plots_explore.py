@@ -206,6 +206,26 @@ def plot_distributions(
     return DistributionGrid(figure=fig, axes=flat[: len(columns)], axes_dict=axes_dict)
 
 
+def _histogram(ax: Any, values: np.ndarray, discrete: bool, max_bins: int = 50) -> None:
+    """Histogram as one filled step patch, or one bar per value when ``discrete``.
+
+    seaborn's ``histplot`` draws a patch per bin; with forty panels that makes the grid several
+    times slower to draw, for the same picture. Bins follow numpy's ``"auto"`` rule (as
+    seaborn's do), at most ``max_bins``.
+    """
+    if discrete:
+        levels, counts = np.unique(values, return_counts=True)
+        step = float(np.min(np.diff(levels))) if len(levels) > 1 else 1.0
+        ax.bar(levels, counts, width=0.8 * step, color="C0")
+        return
+    edges = np.histogram_bin_edges(values, bins="auto")
+    if len(edges) - 1 > max_bins:
+        edges = np.histogram_bin_edges(values, bins=max_bins)
+    counts, edges = np.histogram(values, bins=edges)
+    ax.stairs(counts, edges, fill=True, color="C0", alpha=0.8)
+    ax.set_ylim(0, max(counts.max(), 1) * 1.05)
+
+
 def _draw_one(ax: Any, s: pd.Series, info: pd.Series, max_levels: int) -> None:
     import seaborn as sns
 
@@ -213,7 +233,7 @@ def _draw_one(ax: Any, s: pd.Series, info: pd.Series, max_levels: int) -> None:
     present = s.dropna()
     if kind in ("numeric",) or (kind == "ordinal" and pd.api.types.is_numeric_dtype(s.dtype)):
         discrete = kind == "ordinal" or present.nunique() <= 12
-        sns.histplot(x=present.astype("float64"), ax=ax, discrete=discrete, color="C0")
+        _histogram(ax, present.to_numpy(dtype="float64"), discrete)
         ax.set_xlabel("")
         ax.set_ylabel("users")
     elif kind == "datetime":
