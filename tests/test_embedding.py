@@ -118,6 +118,66 @@ class TestImportHasNoSideEffects:
         assert (tmp_path / "numba").is_dir()
 
 
+class TestCacheWarmUp:
+    def test_warm_up_compiles_umap_into_an_empty_cache(self, tmp_path):
+        code = textwrap.dedent(
+            """
+            from toolkit.embedding import umap_cache_ready, warm_umap_cache
+            print(umap_cache_ready())
+            warm_umap_cache()
+            print(umap_cache_ready())
+            """
+        )
+        env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path)}
+        out = subprocess.run([sys.executable, "-c", code], env=env, cwd=PROJECT_ROOT,
+                             capture_output=True, text=True, check=True, timeout=600)  # fmt: skip
+        assert out.stdout.split() == ["False", "True"]
+        cached = [p.name for p in tmp_path.rglob("*.nbi")]
+        # the functions a map spends its time in are now compiled on disk
+        assert any("optimize_layout_euclidean" in n for n in cached), cached
+        assert any("smooth_knn_dist" in n for n in cached), cached
+
+    def test_a_map_waits_for_a_warm_up_under_way(self, tmp_path, monkeypatch):
+        import threading
+        import time
+
+        from toolkit import embedding
+
+        monkeypatch.setenv("NUMBA_CACHE_DIR", str(tmp_path))
+        events = []
+        held = threading.Event()
+
+        def warm_up():
+            with embedding._cache_lock(exclusive=True):
+                held.set()
+                time.sleep(0.5)
+                events.append("warm-up done")
+
+        thread = threading.Thread(target=warm_up)
+        thread.start()
+        held.wait(5)
+        with embedding._cache_lock(exclusive=False):
+            events.append("map drawn")
+        thread.join()
+        assert events == ["warm-up done", "map drawn"]
+
+    def test_report_starts_a_warm_up_only_when_the_cache_is_empty(self, tmp_path, monkeypatch):
+        from toolkit import embedding, report
+
+        monkeypatch.setenv("NUMBA_CACHE_DIR", str(tmp_path / "numba"))
+        cfg = report.load_report_config(PROJECT_ROOT / "data-samples/shop/report.yaml")
+        proc = report._start_umap_warmup(cfg, report.NOTEBOOKS, tmp_path)
+        assert proc is not None and (tmp_path / "logs" / "umap-warmup.log").exists()
+        report._kill_group(proc)
+        assert not embedding.umap_cache_ready()  # a killed warm-up marks nothing
+        embedding._mark_ready()
+        assert report._start_umap_warmup(cfg, report.NOTEBOOKS, tmp_path) is None
+        os.remove(embedding._ready_marker())
+        pca = [("map_method", "pca")]
+        cfg_pca = report.load_report_config(PROJECT_ROOT / "data-samples/shop/report.yaml", pca)
+        assert report._start_umap_warmup(cfg_pca, report.NOTEBOOKS, tmp_path) is None
+
+
 class TestPlotSegmentMap:
     def test_colours_and_legend(self, groups):
         X, labels = groups

@@ -5,8 +5,10 @@ one-time cost across runs, :func:`embed_map` points numba's on-disk cache at
 :func:`toolkit.config.numba_cache_dir` (unless ``NUMBA_CACHE_DIR`` is already set) *before*
 importing umap, turns on caching for umap's own compiled functions (umap marks few of them
 ``cache=True``), and hands UMAP an exact nearest-neighbour graph computed with scikit-learn, so
-pynndescent's functions, which numba cannot cache, are never compiled. Importing this module
-changes nothing.
+pynndescent's functions, which numba cannot cache, are never compiled. On a fresh machine
+``toolkit report`` runs :func:`warm_umap_cache` in a background process beside the first
+notebook, and the map waits for it (a lock on the cache folder) instead of compiling the
+same functions a second time. Importing this module changes nothing.
 
 Examples
 --------
@@ -23,7 +25,10 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -32,7 +37,15 @@ import pandas as pd
 from toolkit.config import DEFAULT_MAP_SAMPLE
 from toolkit.errors import ConfigError, DataError
 
-__all__ = ["embed_map", "segment_map", "stratified_positions"]
+__all__ = [
+    "embed_map",
+    "segment_map",
+    "stratified_positions",
+    "umap_cache_ready",
+    "warm_umap_cache",
+]
+
+_LOCK_FILE = "toolkit-umap.lock"
 
 METHODS = ("umap", "pca")
 #: Smallest number of users drawn per segment when the segment has that many.
@@ -134,7 +147,93 @@ def _exact_knn(X: np.ndarray, n_neighbors: int) -> tuple[np.ndarray, np.ndarray]
     return idx.astype(np.int32), dist.astype(np.float32)
 
 
+def _cache_folder() -> str | None:
+    """numba's cache folder as the toolkit sets it (None when numba falls back to its own)."""
+    _prepare_umap_import()
+    return os.environ.get("NUMBA_CACHE_DIR") or None
+
+
+@contextmanager
+def _cache_lock(*, exclusive: bool, wait: float = 900.0) -> Iterator[None]:
+    """Hold a lock on numba's cache folder: exclusive while :func:`warm_umap_cache` compiles,
+    shared while a map is drawn, so a map waits for a warm-up under way instead of compiling
+    the same functions beside it. Without ``fcntl`` or a writable folder, or after ``wait``
+    seconds, it goes on without the lock (the lock only saves work)."""
+    folder = _cache_folder()
+    try:
+        import fcntl
+
+        handle = open(os.path.join(folder or ".", _LOCK_FILE), "a+")  # noqa: SIM115
+    except (ImportError, OSError):
+        yield
+        return
+    deadline = time.monotonic() + wait
+    mode = fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH
+    with handle:
+        while True:
+            try:
+                fcntl.flock(handle, mode | fcntl.LOCK_NB)
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    break
+                time.sleep(0.1)
+        yield  # closing the file releases the lock
+
+
+def _ready_marker() -> str | None:
+    from importlib import metadata
+
+    folder = _cache_folder()
+    if folder is None:
+        return None
+    versions = "-".join(metadata.version(p) for p in ("umap-learn", "numba"))
+    return os.path.join(folder, f"toolkit-umap-{versions}.ready")
+
+
+def umap_cache_ready() -> bool:
+    """True when UMAP's compiled functions are in numba's disk cache (a map has been drawn
+    with these versions of umap-learn and numba)."""
+    marker = _ready_marker()
+    return marker is not None and os.path.exists(marker)
+
+
+def warm_umap_cache() -> None:
+    """Compile UMAP's functions into numba's disk cache, on a small random sample.
+
+    ``toolkit report`` runs this in a background process beside the first notebook when the
+    cache is empty, so the map of ``02-segments`` loads compiled code instead of spending
+    about 25 seconds compiling it. Nothing happens when the cache is ready.
+    """
+    with _cache_lock(exclusive=True):
+        if umap_cache_ready():
+            return
+        X = np.random.default_rng(0).normal(size=(4200, 8)).astype("float32")  # > 4096: the
+        _umap_fit(X, 0, 15, 0.1, n_epochs=5)  # large-data path, as for a real audience
+        _mark_ready()
+
+
+def _mark_ready() -> None:
+    marker = _ready_marker()
+    if marker is not None:
+        try:
+            with open(marker, "w", encoding="utf-8") as fh:
+                fh.write("UMAP's functions are compiled in this folder.\n")
+        except OSError:
+            pass
+
+
 def _umap(
+    X: np.ndarray, random_state: int | None, n_neighbors: int, min_dist: float, **kwargs: Any
+) -> np.ndarray:
+    with _cache_lock(exclusive=False):
+        xy = _umap_fit(X, random_state, n_neighbors, min_dist, **kwargs)
+    if not umap_cache_ready():
+        _mark_ready()
+    return xy
+
+
+def _umap_fit(
     X: np.ndarray, random_state: int | None, n_neighbors: int, min_dist: float, **kwargs: Any
 ) -> np.ndarray:
     _prepare_umap_import()
