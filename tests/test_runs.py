@@ -72,3 +72,38 @@ class TestRunFolders:
         assert runs.latest_run(tmp_path) == good
         assert os.readlink(tmp_path / "latest") == good.name
         assert runs.previous_good_run(tmp_path, exclude=good) is None
+
+
+class TestStartup:
+    def test_papermill_runs_without_the_slow_optional_import(self):
+        import subprocess
+        import sys
+        import textwrap
+
+        from toolkit.config import PROJECT_ROOT
+
+        code = textwrap.dedent(
+            """
+            import sys
+            from toolkit._startup import skip_slow_optional_imports
+            skip_slow_optional_imports()
+            import nbformat, papermill
+            nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1 + 1")])
+            nbformat.validate(nb)  # jsonschema still validates notebooks
+            print(sys.modules.get("rfc3987_syntax", "absent"))
+            """
+        )
+        out = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT,
+                             capture_output=True, text=True, check=True, timeout=120)  # fmt: skip
+        assert out.stdout.split() == ["None"]
+
+    def test_report_runs_notebooks_through_the_papermill_cli(self):
+        import subprocess
+        import sys
+
+        from toolkit.config import PROJECT_ROOT
+
+        out = subprocess.run([sys.executable, "-m", "toolkit._papermill", "--help"],
+                             cwd=PROJECT_ROOT, capture_output=True, text=True, check=True,
+                             timeout=120)  # fmt: skip
+        assert "--parameters_file" in out.stdout and "--kernel" in out.stdout

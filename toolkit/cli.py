@@ -58,6 +58,9 @@ def _build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code."""
+    from toolkit._startup import skip_slow_optional_imports
+
+    skip_slow_optional_imports()
     args = _build_parser().parse_args(argv)
     try:
         if args.command == "report":

@@ -478,7 +478,7 @@ def _execute_notebook(
     cmd = [
         sys.executable,
         "-m",
-        "papermill",
+        "toolkit._papermill",  # papermill's CLI, less an optional import (toolkit._startup)
         str(source),
         str(output),
         "-f",
