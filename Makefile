@@ -18,11 +18,11 @@ export PYTHONHASHSEED := 0
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-15s %s\n", $$1, $$2}'
 
+# --compile-bytecode: uv skips it by default, and with PYTHONDONTWRITEBYTECODE set every
+# kernel would recompile pandas, scikit-learn and matplotlib from source (seconds each)
 $(STAMP): pyproject.toml requirements/lock.txt
 	test -x $(PY) || $(PYTHON_BOOT) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check "uv==0.13.9"
-	# --compile-bytecode: uv skips it by default, and with PYTHONDONTWRITEBYTECODE set every
-	# kernel would recompile pandas, scikit-learn and matplotlib from source (seconds each)
 	$(UV) pip sync --python $(PY) --quiet --compile-bytecode requirements/lock.txt
 	$(UV) pip install --python $(PY) --quiet --no-deps -e .
 	$(PY) -m ipykernel install --sys-prefix --name python3 >/dev/null
