@@ -258,6 +258,8 @@ class TestBuildPersonas:
         assert sorted(p.segment for p in ps) == [s for s in chosen if SIZES[s] >= 50]
         codes = {s["segment"]: s["code"] for s in ps.skipped}
         assert all(codes[s] == "not_target" for s in SIZES if s not in chosen)
+        reasons = " ".join(s["reason"] for s in ps.skipped)
+        assert "=True" not in reasons  # read by managers: a setting, not Python syntax
 
     def test_fashion_persona_is_a_young_woman_in_a_big_city_in_the_evening(self, personas):
         p = personas.by_segment(1)

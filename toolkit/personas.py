@@ -2438,8 +2438,9 @@ def build_personas(
                     "segment": seg,
                     "size": size,
                     "code": "not_target",
-                    "reason": f"Segment {seg} is not a target segment; pass "
-                    "all_segments=True to describe it too.",
+                    "reason": f"Segment {seg} is not one of the target segments, so this "
+                    "report has no persona for it (the all_segments setting adds one for "
+                    "every segment).",
                 }
             )
         elif size < min_size:
