@@ -161,9 +161,11 @@ def _cache_lock(*, exclusive: bool, wait: float = 900.0) -> Iterator[None]:
     seconds, it goes on without the lock (the lock only saves work)."""
     folder = _cache_folder()
     try:
+        if folder is None:
+            raise OSError("no cache folder to lock")
         import fcntl
 
-        handle = open(os.path.join(folder or ".", _LOCK_FILE), "a+")  # noqa: SIM115
+        handle = open(os.path.join(folder, _LOCK_FILE), "a+")  # noqa: SIM115
     except (ImportError, OSError):
         yield
         return
@@ -214,8 +216,9 @@ def warm_umap_cache() -> None:
 
 
 def _mark_ready() -> None:
+    """Write the marker of :func:`umap_cache_ready` unless it is there."""
     marker = _ready_marker()
-    if marker is not None:
+    if marker is not None and not os.path.exists(marker):
         try:
             with open(marker, "w", encoding="utf-8") as fh:
                 fh.write("UMAP's functions are compiled in this folder.\n")
@@ -228,8 +231,7 @@ def _umap(
 ) -> np.ndarray:
     with _cache_lock(exclusive=False):
         xy = _umap_fit(X, random_state, n_neighbors, min_dist, **kwargs)
-    if not umap_cache_ready():
-        _mark_ready()
+    _mark_ready()
     return xy
 
 

@@ -345,10 +345,13 @@ def _code(col: str, levels: Sequence[str]) -> str:
     """SQL: index of ``col`` in ``levels``, -1 for other values, NULL when missing."""
     if not levels:
         return f"CASE WHEN {col} IS NULL THEN NULL ELSE -1 END"
-    # list_position is one hash-free scan of a short list, about 3x faster than a CASE chain
-    items = ", ".join(_lit(v) for v in levels)
-    position = f"coalesce(list_position([{items}], {col}), 0) - 1"
-    return f"CASE WHEN {col} IS NULL THEN NULL ELSE {position} END"
+    return f"CASE WHEN {col} IS NULL THEN NULL ELSE coalesce({_position(col, levels)}, 0) - 1 END"
+
+
+def _position(col: str, levels: Sequence[str]) -> str:
+    """SQL: 1-based position of ``col`` in ``levels``, NULL when absent. ``list_position``
+    scans a short list without hashing, about 3x faster in DuckDB than a CASE chain."""
+    return f"list_position([{', '.join(_lit(v) for v in levels)}], {col})"
 
 
 def _bucket_us(gap_us: int) -> int:
@@ -451,11 +454,7 @@ def _events_sql(
     ``partition="uid"``.
     """
     is_view = f"et = {_lit(category_event)}" if category_event else "TRUE"
-    if funnel:
-        steps = ", ".join(_lit(s) for s in funnel)
-        step = f"list_position([{steps}], et) - 1"
-    else:
-        step = "CAST(NULL AS INTEGER)"
+    step = f"{_position('et', funnel)} - 1" if funnel else "CAST(NULL AS INTEGER)"
     key = "hash(uid)" if partition == "h" else "uid"
     hour = 3_600_000_000
     width = _bucket_us(gap_us)
@@ -469,14 +468,9 @@ def _events_sql(
     dev_codes = [*range(len(devices)), *([-1] if other_devices else [])]
     cat_codes = [*range(len(categories)), *([-1] if other_categories else [])]
     # counts by device and by category (of viewed pages and of all events), per user
-    counted = [("n_dev", "d", i, "TRUE") for i in dev_codes]
-    counted += [("n_cv", "c", i, "v") for i in cat_codes]
-    counted += [("n_ca", "c", i, "TRUE") for i in cat_codes]
-    agg = [
-        f"{count(f'{col} = {i}' if cond == 'TRUE' else f'{cond} AND {col} = {i}')} "
-        f"AS {alias(prefix, i)}"
-        for prefix, col, i, cond in counted
-    ]
+    agg = [f"{count(f'd = {i}')} AS {alias('n_dev', i)}" for i in dev_codes]
+    agg += [f"{count(f'v AND c = {i}')} AS {alias('n_cv', i)}" for i in cat_codes]
+    agg += [f"{count(f'c = {i}')} AS {alias('n_ca', i)}" for i in cat_codes]
     users_base = f"""
         SELECT uid,
             {_code("dev", devices)} AS d,

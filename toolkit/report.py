@@ -34,7 +34,7 @@ from typing import Any
 import yaml
 
 from toolkit import runs
-from toolkit.config import NOTEBOOKS, NOTEBOOKS_DIR, PROJECT_ROOT
+from toolkit.config import NOTEBOOKS, NOTEBOOKS_DIR, numba_cache_dir
 from toolkit.errors import ConfigError, DataError, ReportError, SpecError
 
 __all__ = ["ReportConfig", "RunResult", "load_report_config", "run_report", "notebook_parameters"]
@@ -423,12 +423,9 @@ def _start_umap_warmup(
         return None
     if cfg.notebook_parameters.get("02-segments", {}).get("map_method", "umap") != "umap":
         return None
-    env = {**os.environ}
-    env.setdefault("NUMBA_CACHE_DIR", str(PROJECT_ROOT / ".cache" / "numba"))
-    os.environ.setdefault("NUMBA_CACHE_DIR", env["NUMBA_CACHE_DIR"])
     from toolkit.embedding import umap_cache_ready
 
-    if umap_cache_ready():
+    if umap_cache_ready():  # this also sets NUMBA_CACHE_DIR, which the warm-up inherits
         return None
     code = "from toolkit.embedding import warm_umap_cache\nwarm_umap_cache()\n"
     log_path = run_dir / "logs" / "umap-warmup.log"
@@ -438,7 +435,6 @@ def _start_umap_warmup(
             [sys.executable, "-c", code],
             stdout=log,
             stderr=subprocess.STDOUT,
-            env=env,
             start_new_session=True,
         )
 
@@ -497,7 +493,7 @@ def _execute_notebook(
         "MPLBACKEND": "module://matplotlib_inline.backend_inline",
         "PYTHONHASHSEED": "0",
     }
-    env.setdefault("NUMBA_CACHE_DIR", str(PROJECT_ROOT / ".cache" / "numba"))
+    env.setdefault("NUMBA_CACHE_DIR", str(numba_cache_dir()))
     t0 = time.perf_counter()
     entry: dict[str, Any] = {
         "notebook": stem,
